@@ -1,0 +1,228 @@
+//! The executor: runs a [`Program`]'s threads under a [`Schedule`].
+//!
+//! Each thread is a future over the shared [`Machine`]; one poll is one
+//! step (see [`crate::kernel::machine`]). The schedule's slices say which
+//! thread moves and for how long; a slice naming a thread that cannot move
+//! goes to the next runnable thread in index order. When the slices run
+//! out, the lowest-index runnable thread runs until it blocks or finishes,
+//! then the next — a fixed, deterministic completion order. Every program
+//! is finite, and `max_steps` bounds a run regardless.
+
+use crate::kernel::era::Era;
+use crate::kernel::io_uring::{io_sq_thread, io_wq_worker};
+use crate::kernel::machine::{Machine, Status, ThreadRt, World};
+use crate::kernel::state::{KernelState, Tid, MAX_THREADS};
+use crate::kernel::task::user_task;
+use crate::ops::ops_thread;
+use crate::oracle::{KindSet, Oracle, Violation};
+use crate::program::{Program, Role, Schedule};
+use crate::trace::Trace;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+/// Options for one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Record a [`Trace`].
+    pub trace: bool,
+    /// Stop after this many steps (a safety bound; programs are finite).
+    pub max_steps: u32,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            trace: false,
+            max_steps: 100_000,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Default options with tracing on.
+    pub fn traced() -> RunOptions {
+        RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        }
+    }
+}
+
+/// What a run did and found.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The era it ran in.
+    pub era: Era,
+    /// Violations of every kind, in the order they happened.
+    pub violations: Vec<Violation>,
+    /// The trace, if asked for.
+    pub trace: Option<Trace>,
+    /// Steps performed.
+    pub steps: u32,
+    /// How each thread ended (Done, Dead, or Ready if it was left blocked).
+    pub threads: Vec<Status>,
+    /// The kernel state at the end.
+    pub kernel: KernelState,
+}
+
+impl Outcome {
+    /// The violations whose kind is in `kinds`.
+    pub fn failures(&self, kinds: KindSet) -> impl Iterator<Item = &Violation> {
+        self.violations.iter().filter(move |v| kinds.contains(v.kind))
+    }
+
+    /// The first violation whose kind is in `kinds`.
+    pub fn first_failure(&self, kinds: KindSet) -> Option<&Violation> {
+        self.failures(kinds).next()
+    }
+
+    /// Whether any violation of `kind` was found.
+    pub fn has(&self, kind: crate::oracle::Kind) -> bool {
+        self.violations.iter().any(|v| v.kind == kind)
+    }
+}
+
+type ThreadFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+fn thread_main<'a>(m: &'a Machine, t: Tid, role: &'a Role) -> ThreadFuture<'a> {
+    match role {
+        Role::Task { syscalls, sqpoll } => Box::pin(user_task(m, t, syscalls, *sqpoll)),
+        Role::SqPoll => Box::pin(io_sq_thread(m, t)),
+        Role::Worker => Box::pin(io_wq_worker(m, t)),
+        Role::Ops(th) => Box::pin(ops_thread(m, t, th)),
+    }
+}
+
+struct Run<'a> {
+    m: &'a Machine,
+    futs: Vec<ThreadFuture<'a>>,
+    producers: Vec<bool>,
+    posters: Vec<bool>,
+    steps: u32,
+    max_steps: u32,
+}
+
+impl Run<'_> {
+    fn poll(&mut self, t: usize) {
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(()) = self.futs[t].as_mut().poll(&mut cx) {
+            self.m.w.borrow_mut().threads[t].status = Status::Done;
+        }
+        self.update_flags();
+    }
+
+    fn update_flags(&mut self) {
+        let mut w = self.m.w.borrow_mut();
+        let finished = |i: usize| w.threads[i].status != Status::Ready;
+        let producers_done = (0..self.producers.len()).all(|i| !self.producers[i] || finished(i));
+        let posters_done = (0..self.posters.len()).all(|i| !self.posters[i] || finished(i));
+        w.producers_done = producers_done;
+        w.sq_posters_done = posters_done;
+    }
+
+    fn runnable(&self, t: usize) -> bool {
+        self.m.w.borrow().runnable(Tid(t as u8))
+    }
+
+    /// Perform one step of `t`; false when the step budget is spent.
+    fn step(&mut self, t: usize) -> bool {
+        if self.steps >= self.max_steps {
+            return false;
+        }
+        self.m.w.borrow_mut().step = self.steps;
+        self.steps += 1;
+        self.poll(t);
+        true
+    }
+
+    fn pick(&self, want: usize) -> Option<usize> {
+        let n = self.futs.len();
+        (0..n).map(|d| (want + d) % n).find(|&t| self.runnable(t))
+    }
+}
+
+/// Run `program` in `era` under `schedule`.
+pub fn run(program: &Program, era: Era, schedule: &Schedule, opts: &RunOptions) -> Outcome {
+    let n = program.threads.len().min(MAX_THREADS);
+    let mut oracle = Oracle::default();
+    oracle.reset(n);
+    let k = KernelState::new(program.audit, n);
+    oracle.on_entries(k.entries.len());
+    let world = World {
+        era,
+        k,
+        oracle,
+        threads: vec![
+            ThreadRt {
+                pending: None,
+                status: Status::Ready,
+                stack: Default::default(),
+            };
+            n
+        ],
+        step: 0,
+        trace: opts.trace.then(Trace::default),
+        mailbox: Vec::new(),
+        tokens: Vec::new(),
+        producers_done: false,
+        sq_posters_done: false,
+    };
+    let m = Machine::new(world);
+    let roles = &program.threads[..n];
+    let mut run = Run {
+        m: &m,
+        futs: roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| thread_main(&m, Tid(i as u8), r))
+            .collect(),
+        producers: roles
+            .iter()
+            .map(|r| matches!(r, Role::Task { .. } | Role::SqPoll))
+            .collect(),
+        posters: roles.iter().map(|r| matches!(r, Role::Task { .. })).collect(),
+        steps: 0,
+        max_steps: opts.max_steps,
+    };
+    if roles.iter().any(|r| matches!(r, Role::Ops(_))) {
+        let tokens = crate::ops::token_count(roles);
+        m.w.borrow_mut().mailbox = vec![false; tokens];
+    }
+    // Bring every thread to its first announced access.
+    for t in 0..n {
+        run.poll(t);
+    }
+    'slices: for slice in &schedule.slices {
+        if n == 0 {
+            break;
+        }
+        let Some(t) = run.pick(slice.thread as usize % n) else {
+            break;
+        };
+        let mut left = if slice.steps == 0 { u32::MAX } else { slice.steps as u32 };
+        while left > 0 && run.runnable(t) {
+            if !run.step(t) {
+                break 'slices;
+            }
+            left -= 1;
+        }
+    }
+    while let Some(t) = run.pick(0) {
+        if !run.step(t) {
+            break;
+        }
+    }
+    let steps = run.steps;
+    drop(run);
+    let mut w = m.w.into_inner();
+    w.oracle.finish(&w.k, steps);
+    Outcome {
+        era,
+        violations: w.oracle.take_violations(),
+        trace: w.trace,
+        steps,
+        threads: w.threads.iter().map(|t| t.status).collect(),
+        kernel: w.k,
+    }
+}
