@@ -69,7 +69,9 @@ pub struct Outcome {
 impl Outcome {
     /// The violations whose kind is in `kinds`.
     pub fn failures(&self, kinds: KindSet) -> impl Iterator<Item = &Violation> {
-        self.violations.iter().filter(move |v| kinds.contains(v.kind))
+        self.violations
+            .iter()
+            .filter(move |v| kinds.contains(v.kind))
     }
 
     /// The first violation whose kind is in `kinds`.
@@ -136,14 +138,93 @@ impl Run<'_> {
         true
     }
 
-    fn pick(&self, want: usize) -> Option<usize> {
-        let n = self.futs.len();
-        (0..n).map(|d| (want + d) % n).find(|&t| self.runnable(t))
+    fn runnable_set(&self) -> u8 {
+        (0..self.futs.len())
+            .filter(|&t| self.runnable(t))
+            .fold(0u8, |acc, t| acc | (1 << t))
+    }
+}
+
+/// Decides which thread moves at each step.
+pub trait Chooser {
+    /// Pick a thread from `runnable` (a non-empty bit set, bit `t` for
+    /// thread `t`).
+    fn choose(&mut self, runnable: u8) -> usize;
+}
+
+/// The lowest-index runnable thread.
+pub fn lowest(runnable: u8) -> usize {
+    runnable.trailing_zeros() as usize
+}
+
+/// `want` if runnable, else the next runnable thread in index order.
+pub fn next_runnable(runnable: u8, want: usize, n: usize) -> usize {
+    (0..n)
+        .map(|d| (want + d) % n)
+        .find(|&t| runnable & (1 << t) != 0)
+        .unwrap_or_else(|| lowest(runnable))
+}
+
+/// Follows a [`Schedule`]: each slice's thread for its steps (0: until it
+/// blocks or finishes), then the fixed completion order.
+pub struct ScheduleChooser<'s> {
+    slices: &'s [crate::program::Slice],
+    next: usize,
+    current: Option<(usize, u32)>,
+    threads: usize,
+}
+
+impl<'s> ScheduleChooser<'s> {
+    /// A chooser for `schedule` over `threads` threads.
+    pub fn new(schedule: &'s Schedule, threads: usize) -> Self {
+        ScheduleChooser {
+            slices: &schedule.slices,
+            next: 0,
+            current: None,
+            threads,
+        }
+    }
+}
+
+impl Chooser for ScheduleChooser<'_> {
+    fn choose(&mut self, runnable: u8) -> usize {
+        if let Some((t, left)) = self.current {
+            if left > 0 && runnable & (1 << t) != 0 {
+                self.current = Some((t, left - 1));
+                return t;
+            }
+        }
+        if let Some(slice) = self.slices.get(self.next) {
+            self.next += 1;
+            let t = next_runnable(runnable, slice.thread as usize % self.threads, self.threads);
+            let steps = if slice.steps == 0 {
+                u32::MAX
+            } else {
+                slice.steps as u32
+            };
+            self.current = Some((t, steps - 1));
+            return t;
+        }
+        // Slices spent: the lowest-index runnable thread, to completion.
+        self.current = None;
+        lowest(runnable)
     }
 }
 
 /// Run `program` in `era` under `schedule`.
 pub fn run(program: &Program, era: Era, schedule: &Schedule, opts: &RunOptions) -> Outcome {
+    let n = program.threads.len().clamp(1, MAX_THREADS);
+    run_with(program, era, &mut ScheduleChooser::new(schedule, n), opts)
+}
+
+/// Run `program` in `era`, asking `chooser` which thread moves at each
+/// step.
+pub fn run_with(
+    program: &Program,
+    era: Era,
+    chooser: &mut dyn Chooser,
+    opts: &RunOptions,
+) -> Outcome {
     let n = program.threads.len().min(MAX_THREADS);
     let mut oracle = Oracle::default();
     oracle.reset(n);
@@ -181,7 +262,10 @@ pub fn run(program: &Program, era: Era, schedule: &Schedule, opts: &RunOptions) 
             .iter()
             .map(|r| matches!(r, Role::Task { .. } | Role::SqPoll))
             .collect(),
-        posters: roles.iter().map(|r| matches!(r, Role::Task { .. })).collect(),
+        posters: roles
+            .iter()
+            .map(|r| matches!(r, Role::Task { .. }))
+            .collect(),
         steps: 0,
         max_steps: opts.max_steps,
     };
@@ -193,23 +277,13 @@ pub fn run(program: &Program, era: Era, schedule: &Schedule, opts: &RunOptions) 
     for t in 0..n {
         run.poll(t);
     }
-    'slices: for slice in &schedule.slices {
-        if n == 0 {
+    loop {
+        let runnable = run.runnable_set();
+        if runnable == 0 {
             break;
         }
-        let Some(t) = run.pick(slice.thread as usize % n) else {
-            break;
-        };
-        let mut left = if slice.steps == 0 { u32::MAX } else { slice.steps as u32 };
-        while left > 0 && run.runnable(t) {
-            if !run.step(t) {
-                break 'slices;
-            }
-            left -= 1;
-        }
-    }
-    while let Some(t) = run.pick(0) {
-        if !run.step(t) {
+        let t = chooser.choose(runnable);
+        if runnable & (1 << t) == 0 || !run.step(t) {
             break;
         }
     }

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod executor;
+pub mod explore;
 pub mod kernel;
 pub mod ops;
 pub mod oracle;

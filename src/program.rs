@@ -38,7 +38,11 @@ impl Program {
     /// Short display names: `S` (the task), `Q` (SQPOLL), `W1`… (workers),
     /// `T0`… (operation-level threads).
     pub fn thread_names(&self) -> Vec<String> {
-        let tasks = self.threads.iter().filter(|r| matches!(r, Role::Task { .. })).count();
+        let tasks = self
+            .threads
+            .iter()
+            .filter(|r| matches!(r, Role::Task { .. }))
+            .count();
         let (mut task, mut worker) = (0, 0);
         self.threads
             .iter()

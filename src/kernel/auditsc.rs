@@ -10,9 +10,7 @@
 
 use super::machine::Machine;
 use super::namei::{putname, refname};
-use super::state::{
-    AuditName, CtxState, EntryChange, EntryId, FileId, NameType, Tid, Uptr, AUDIT_NAMES,
-};
+use super::state::{AuditName, CtxState, EntryId, FileId, NameType, Tid, Uptr, AUDIT_NAMES};
 use crate::oracle::Holder;
 
 /// kernel/auditsc.c `audit_alloc_name`: the next preallocated slot
@@ -124,7 +122,11 @@ pub async fn audit_inode(m: &Machine, t: Tid, f: FileId, ino: u32, parent: bool)
     if m.local(|w| w.k.ctx(t).is_none_or(|c| c.state == CtxState::Unused)) {
         return;
     }
-    let out_ty = if parent { NameType::Parent } else { NameType::Normal };
+    let out_ty = if parent {
+        NameType::Parent
+    } else {
+        NameType::Normal
+    };
     if let Some(p) = m.aname_load(t, f).await {
         let ty = m.entry_read_type(t, p).await;
         if type_matches(parent, ty) {
@@ -144,7 +146,8 @@ pub async fn audit_inode(m: &Machine, t: Tid, f: FileId, ino: u32, parent: bool)
             } else if let Some(nf) = n.name {
                 let site = w.site(t);
                 let v = w.k.name(nf).refcnt;
-                w.oracle.on_read(nf, site, "strcmp(n->name->name, name->name)", v);
+                w.oracle
+                    .on_read(nf, site, "strcmp(n->name->name, name->name)", v);
                 if w.k.name(nf).path != my_path {
                     continue;
                 }
@@ -205,7 +208,8 @@ pub async fn audit_inode_child(m: &Machine, t: Tid, dir_ino: u32, child: Uptr, t
             }
             let site = w.site(t);
             let v = w.k.name(nf).refcnt;
-            w.oracle.on_read(nf, site, "audit_compare_dname_path(n->name->name)", v);
+            w.oracle
+                .on_read(nf, site, "audit_compare_dname_path(n->name->name)", v);
             if w.k.name(nf).path == child {
                 let n = w.k.entry_mut(*e);
                 if n.ty == NameType::Unknown {
@@ -224,7 +228,8 @@ pub async fn audit_inode_child(m: &Machine, t: Tid, dir_ino: u32, child: Uptr, t
             }
             let site = w.site(t);
             let v = w.k.name(nf).refcnt;
-            w.oracle.on_read(nf, site, "strcmp(dname, n->name->name)", v);
+            w.oracle
+                .on_read(nf, site, "strcmp(dname, n->name->name)", v);
             if w.k.name(nf).path == child {
                 let n = w.k.entry_mut(*e);
                 if n.ty == NameType::Unknown {
@@ -278,15 +283,12 @@ pub async fn audit_reset_context(m: &Machine, t: Tid) {
                 return None;
             }
             let e = c.names.remove(0);
-            let n = w.k.entry_mut(e);
-            n.linked = false;
-            n.gen += 1;
-            n.last_change = Some(EntryChange::Reset);
-            let (name, should_free) = (n.name, n.should_free);
-            let site = w.site(t);
-            w.oracle.on_entry_change(e, site);
-            Some((e, name, should_free))
+            let n = w.k.entry(e);
+            Some((e, n.name, n.should_free))
         });
+        if let Some((e, _, _)) = next {
+            m.entry_unlink(t, e).await;
+        }
         let Some((e, name, should_free)) = next else {
             break;
         };

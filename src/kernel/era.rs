@@ -68,7 +68,9 @@ impl Era {
     pub fn putname_check(self) -> &'static str {
         match self {
             Era::V5_16 => "kernel BUG at fs/namei.c:262 (BUG_ON(name->refcnt <= 0))",
-            Era::V6_6 => "WARNING at fs/namei.c putname (WARN_ON_ONCE(!atomic_read(&name->refcnt)))",
+            Era::V6_6 => {
+                "WARNING at fs/namei.c putname (WARN_ON_ONCE(!atomic_read(&name->refcnt)))"
+            }
         }
     }
 
@@ -93,7 +95,11 @@ pub struct UnknownEra(pub String);
 
 impl fmt::Display for UnknownEra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown kernel era `{}` (expected v5.16 or v6.6)", self.0)
+        write!(
+            f,
+            "unknown kernel era `{}` (expected v5.16 or v6.6)",
+            self.0
+        )
     }
 }
 

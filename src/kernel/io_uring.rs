@@ -108,7 +108,14 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
     let name = req.names[0];
     match sqe.op {
         Openat | Openat2 => {
-            let _f = m.enter(t, if sqe.op == Openat { "io_openat" } else { "io_openat2" });
+            let _f = m.enter(
+                t,
+                if sqe.op == Openat {
+                    "io_openat"
+                } else {
+                    "io_openat2"
+                },
+            );
             io_openat2(m, t, r, req, nonblock).await
         }
         // io_uring/fs.c: the ops that can block return -EAGAIN when
@@ -117,7 +124,15 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
         Renameat => {
             let _f = m.enter(t, "io_renameat");
             if let (Some(from), Some(to)) = (name, req.names[1]) {
-                do_renameat2(m, t, from, to, sqe.exists, [req_holder(r, 0), req_holder(r, 1)]).await;
+                do_renameat2(
+                    m,
+                    t,
+                    from,
+                    to,
+                    sqe.exists,
+                    [req_holder(r, 0), req_holder(r, 1)],
+                )
+                .await;
             }
             IssueResult::Done
         }

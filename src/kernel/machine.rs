@@ -12,7 +12,9 @@
 //! asked for it.
 
 use super::era::Era;
-use super::state::{AnamePtr, EntryChange, EntryId, FileId, KernelState, NameType, ReqId, Sqe, Tid};
+use super::state::{
+    AnamePtr, EntryChange, EntryId, FileId, KernelState, NameType, ReqId, Sqe, Tid,
+};
 use crate::oracle::{Holder, Oracle, Site};
 use crate::trace::{Trace, TraceStep};
 use std::cell::RefCell;
@@ -50,6 +52,9 @@ pub enum Op {
     EntryWrite(EntryId),
     /// `audit_alloc_name` memsets a preallocated slot for reuse.
     EntryMemset(EntryId),
+    /// `list_del(&n->list)` in `audit_free_names`: the entry leaves its
+    /// context's list (a reset; `filename->aname` still points to it).
+    EntryUnlink(EntryId),
     /// `kfree` of a kzalloc'd `audit_names`.
     EntryFree(EntryId),
     /// `io_queue_async_work`: put a request on the io-wq list.
@@ -83,6 +88,7 @@ impl Op {
             Op::EntryRead(_) => "entry read",
             Op::EntryWrite(_) => "entry write",
             Op::EntryMemset(_) => "entry reuse",
+            Op::EntryUnlink(_) => "entry unlink",
             Op::EntryFree(_) => "entry free",
             Op::Enqueue(_) => "enqueue",
             Op::Dequeue => "dequeue",
@@ -117,6 +123,7 @@ impl Op {
             | Op::EntryRead(e)
             | Op::EntryWrite(e)
             | Op::EntryMemset(e)
+            | Op::EntryUnlink(e)
             | Op::EntryFree(e) => Some(e),
             _ => None,
         }
@@ -392,7 +399,13 @@ impl Machine {
     /// Allocate a `struct filename` with `refcnt = 1` for `holder`
     /// (`getname_flags` / `getname_kernel`). The new object is private until
     /// published, but the allocation is a step so traces show update 1.
-    pub async fn alloc_name(&self, t: Tid, uptr: Option<super::state::Uptr>, path: super::state::Uptr, holder: Holder) -> FileId {
+    pub async fn alloc_name(
+        &self,
+        t: Tid,
+        uptr: Option<super::state::Uptr>,
+        path: super::state::Uptr,
+        holder: Holder,
+    ) -> FileId {
         let f = self.local(|w| FileId(w.k.filenames.len() as u16));
         self.step(t, Op::Alloc(f), move |w| {
             w.k.filenames.push(super::state::Filename {
@@ -450,7 +463,11 @@ impl Machine {
     /// An atomic add of `delta` (`atomic_inc`, `atomic_dec_and_test`);
     /// returns the new value.
     pub async fn atomic_add(&self, t: Tid, f: FileId, delta: i32, g: Ghost) -> i32 {
-        let op = if delta > 0 { Op::AtomicInc(f) } else { Op::AtomicDecAndTest(f) };
+        let op = if delta > 0 {
+            Op::AtomicInc(f)
+        } else {
+            Op::AtomicDecAndTest(f)
+        };
         self.step(t, op, move |w| {
             let before = w.k.name(f).refcnt;
             let after = before + delta;
@@ -560,6 +577,21 @@ impl Machine {
             let site = w.site(t);
             w.oracle.on_entry_change(e, site);
             w.record(t, Op::EntryMemset(e), None, None);
+        })
+        .await
+    }
+
+    /// `list_del(&n->list)`: the entry leaves its context's list; from now
+    /// on an access through a filename's `aname` reaches a reset entry.
+    pub async fn entry_unlink(&self, t: Tid, e: EntryId) {
+        self.step(t, Op::EntryUnlink(e), move |w| {
+            let n = w.k.entry_mut(e);
+            n.linked = false;
+            n.gen += 1;
+            n.last_change = Some(EntryChange::Reset);
+            let site = w.site(t);
+            w.oracle.on_entry_change(e, site);
+            w.record(t, Op::EntryUnlink(e), None, None);
         })
         .await
     }

@@ -64,7 +64,8 @@ pub async fn putname(m: &Machine, t: Tid, f: FileId, holder: Holder) {
             if v <= 0 {
                 m.local(|w| {
                     let site = w.site(t);
-                    w.oracle.on_underflow(f, site, "BUG_ON(name->refcnt <= 0)", v);
+                    w.oracle
+                        .on_underflow(f, site, "BUG_ON(name->refcnt <= 0)", v);
                 });
                 m.oops(t).await;
                 return;
@@ -80,7 +81,8 @@ pub async fn putname(m: &Machine, t: Tid, f: FileId, holder: Holder) {
             if v == 0 {
                 m.local(|w| {
                     let site = w.site(t);
-                    w.oracle.on_underflow(f, site, "WARN_ON_ONCE(!atomic_read(&name->refcnt))", v);
+                    w.oracle
+                        .on_underflow(f, site, "WARN_ON_ONCE(!atomic_read(&name->refcnt))", v);
                     // The caller believes its reference is gone.
                     w.oracle.release(f, holder);
                 });
@@ -90,7 +92,8 @@ pub async fn putname(m: &Machine, t: Tid, f: FileId, holder: Holder) {
             if after < 0 {
                 m.local(|w| {
                     let site = w.site(t);
-                    w.oracle.on_underflow(f, site, "atomic_dec_and_test below zero", after);
+                    w.oracle
+                        .on_underflow(f, site, "atomic_dec_and_test below zero", after);
                 });
             }
             if after != 0 {
@@ -179,7 +182,14 @@ pub async fn filename_lookup(m: &Machine, t: Tid, f: FileId, exists: bool) {
 /// `may_delete(old_dir, old_dentry)` and `may_create(new_dir, new_dentry)`
 /// (each `audit_inode_child`), then `putname(from); putname(to);`. The new
 /// name is modelled as not existing yet.
-pub async fn do_renameat2(m: &Machine, t: Tid, from: FileId, to: FileId, exists: bool, holders: [Holder; 2]) {
+pub async fn do_renameat2(
+    m: &Machine,
+    t: Tid,
+    from: FileId,
+    to: FileId,
+    exists: bool,
+    holders: [Holder; 2],
+) {
     let _f = m.enter(t, "do_renameat2");
     filename_parentat(m, t, from).await;
     filename_parentat(m, t, to).await;

@@ -3,9 +3,9 @@
 //! `syscall_exit_work`).
 
 use super::auditsc::{audit_syscall_entry, audit_syscall_exit};
+use super::io_uring::io_submit_sqe;
 use super::machine::Machine;
 use super::namei::{do_filp_open, getname_flags, putname, OpenHow};
-use super::io_uring::io_submit_sqe;
 use super::state::{Sqe, Tid, Uptr};
 use crate::oracle::Holder;
 
@@ -28,7 +28,14 @@ pub enum Syscall {
 }
 
 /// fs/open.c `do_sys_openat2`: `getname`, `do_filp_open`, `putname`.
-pub async fn do_sys_openat2(m: &Machine, t: Tid, path: Uptr, creat: bool, exists: bool, token: u16) {
+pub async fn do_sys_openat2(
+    m: &Machine,
+    t: Tid,
+    path: Uptr,
+    creat: bool,
+    exists: bool,
+    token: u16,
+) {
     let _f = m.enter(t, "do_sys_openat2");
     let local = Holder::Local(t, token);
     let f = getname_flags(m, t, path, local).await;
