@@ -271,7 +271,7 @@ pub fn run_with(
     };
     if roles.iter().any(|r| matches!(r, Role::Ops(_))) {
         let tokens = crate::ops::token_count(roles);
-        m.w.borrow_mut().mailbox = vec![false; tokens];
+        m.w.borrow_mut().mailbox = vec![None; tokens];
     }
     // Bring every thread to its first announced access.
     for t in 0..n {

@@ -7,20 +7,25 @@
 //! bytes → `decode` → [`program`] ([`scenario`] compiled, or [`ops`]
 //! built directly, plus a [`program::Schedule`]) → [`executor`] (runs the
 //! [`kernel`] model) → [`oracle`] (ghost ownership, violations) →
-//! `report` (kernel-style explanations).
+//! [`report`] (kernel-style explanations).
 //!
 //! The [`kernel`] module models the kernel functions themselves and knows
 //! nothing of fuzzing; each of its functions names the kernel file and
 //! function it follows.
 #![deny(missing_docs)]
 
+pub mod decode;
 pub mod executor;
 pub mod explore;
+pub mod harness;
+pub mod input;
 pub mod kernel;
 pub mod ops;
 pub mod oracle;
 pub mod program;
+pub mod report;
 pub mod scenario;
+pub mod text;
 pub mod trace;
 
 pub use executor::{run, Outcome, RunOptions};

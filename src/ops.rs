@@ -153,7 +153,7 @@ async fn run_op(m: &Machine, t: Tid, op: OpStep) {
             if let Some(f) = token_name(m, token) {
                 m.transfer(f, Holder::Local(t, token), Holder::Local(Tid(to), token));
             }
-            m.send(t, token).await;
+            m.send(t, token, Tid(to)).await;
         }
         OpStep::Receive { token } => {
             let _f = m.enter(t, "take_over");

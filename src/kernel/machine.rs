@@ -220,8 +220,8 @@ pub struct World {
     pub step: u32,
     /// The trace, when asked for.
     pub trace: Option<Trace>,
-    /// Ops-level hand-off mailboxes: token → sent.
-    pub mailbox: Vec<bool>,
+    /// Ops-level hand-offs in flight: token → the receiving thread.
+    pub mailbox: Vec<Option<Tid>>,
     /// Ops-level tokens: token → the filename it references.
     pub tokens: Vec<Option<FileId>>,
     /// Whether the task that feeds the io-wq list / SQ ring has finished.
@@ -285,7 +285,7 @@ impl World {
         match th.pending {
             Some(Op::Dequeue) => !self.k.work.is_empty() || self.producers_done,
             Some(Op::SqTake) => !self.k.sq_ring.is_empty() || self.sq_posters_done,
-            Some(Op::Receive(tok)) => self.mailbox.get(tok as usize).copied().unwrap_or(false),
+            Some(Op::Receive(tok)) => self.mailbox.get(tok as usize).copied().flatten() == Some(t),
             _ => true,
         }
     }
@@ -406,8 +406,12 @@ impl Machine {
         path: super::state::Uptr,
         holder: Holder,
     ) -> FileId {
-        let f = self.local(|w| FileId(w.k.filenames.len() as u16));
-        self.step(t, Op::Alloc(f), move |w| {
+        // The id is the allocation order, fixed when the step runs: another
+        // thread may allocate between this thread's announcement and its
+        // step.
+        let next = self.local(|w| FileId(w.k.filenames.len() as u16));
+        self.step(t, Op::Alloc(next), move |w| {
+            let f = FileId(w.k.filenames.len() as u16);
             w.k.filenames.push(super::state::Filename {
                 refcnt: 1,
                 uptr,
@@ -656,11 +660,11 @@ impl Machine {
         .await
     }
 
-    /// Hand the reference behind `token` to its receiver.
-    pub async fn send(&self, t: Tid, token: u16) {
+    /// Hand the reference behind `token` to thread `to`.
+    pub async fn send(&self, t: Tid, token: u16, to: Tid) {
         self.step(t, Op::Send(token), move |w| {
             if let Some(slot) = w.mailbox.get_mut(token as usize) {
-                *slot = true;
+                *slot = Some(to);
             }
             w.record(t, Op::Send(token), None, None);
         })
@@ -670,6 +674,9 @@ impl Machine {
     /// Receive the reference behind `token` (blocks until sent).
     pub async fn receive(&self, t: Tid, token: u16) {
         self.step(t, Op::Receive(token), move |w| {
+            if let Some(slot) = w.mailbox.get_mut(token as usize) {
+                *slot = None;
+            }
             w.record(t, Op::Receive(token), None, None);
         })
         .await
