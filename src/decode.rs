@@ -381,7 +381,7 @@ impl Gen {
     fn apply(&mut self, t: usize, k: OpKind, p: u8) -> OpStep {
         let pick = |v: &Vec<Token>| v[(p & 0x1f) as usize % v.len()];
         let flag = p & 0x80 != 0;
-        let op = match k {
+        match k {
             OpKind::Getname | OpKind::GetnameKernel => {
                 let token = self.next_token;
                 self.next_token += 1;
@@ -438,8 +438,7 @@ impl Gen {
                 self.ctx[t] = CtxState::Unused;
                 OpStep::UringExit
             }
-        };
-        op
+        }
     }
 
     /// What the decoder appends: in-flight tokens received and put by their

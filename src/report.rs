@@ -194,8 +194,7 @@ pub fn call_trace(trace: &Trace, t: Tid, step: u32) -> String {
     let s = trace
         .steps
         .iter()
-        .filter(|s| s.thread == t && s.index <= step)
-        .next_back();
+        .rfind(|s| s.thread == t && s.index <= step);
     let mut out = String::from("Call Trace:\n");
     if let Some(s) = s {
         for f in s.stack.iter().rev() {
