@@ -1,0 +1,6 @@
+#![no_main]
+//! `ops_v5_16`: see `filename_refcount::harness` for what it checks.
+use filename_refcount::harness::{fuzz_ops, Target};
+use filename_refcount::input::OpsInput;
+
+libfuzzer_sys::fuzz_target!(|input: OpsInput| fuzz_ops(Target::OpsV5_16, &input));
