@@ -19,7 +19,7 @@ use crate::program::{Program, Role, Schedule};
 use crate::trace::Trace;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 /// Options for one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,23 +108,20 @@ struct Run<'a> {
 impl Run<'_> {
     fn poll(&mut self, t: usize) {
         let mut cx = Context::from_waker(Waker::noop());
-        if let Poll::Ready(()) = self.futs[t].as_mut().poll(&mut cx) {
-            self.m.w.borrow_mut().threads[t].status = Status::Done;
-        }
-        self.update_flags();
-    }
-
-    fn update_flags(&mut self) {
+        let ready = self.futs[t].as_mut().poll(&mut cx).is_ready();
         let mut w = self.m.w.borrow_mut();
-        let finished = |i: usize| w.threads[i].status != Status::Ready;
-        let producers_done = (0..self.producers.len()).all(|i| !self.producers[i] || finished(i));
-        let posters_done = (0..self.posters.len()).all(|i| !self.posters[i] || finished(i));
-        w.producers_done = producers_done;
-        w.sq_posters_done = posters_done;
-    }
-
-    fn runnable(&self, t: usize) -> bool {
-        self.m.w.borrow().runnable(Tid(t as u8))
+        if ready {
+            w.threads[t].status = Status::Done;
+        }
+        // Only a thread that finished or died can change who may run.
+        if w.threads[t].status != Status::Ready {
+            let finished = |i: usize| w.threads[i].status != Status::Ready;
+            let producers_done =
+                (0..self.producers.len()).all(|i| !self.producers[i] || finished(i));
+            let posters_done = (0..self.posters.len()).all(|i| !self.posters[i] || finished(i));
+            w.producers_done = producers_done;
+            w.sq_posters_done = posters_done;
+        }
     }
 
     /// Perform one step of `t`; false when the step budget is spent.
@@ -139,8 +136,9 @@ impl Run<'_> {
     }
 
     fn runnable_set(&self) -> u8 {
+        let w = self.m.w.borrow();
         (0..self.futs.len())
-            .filter(|&t| self.runnable(t))
+            .filter(|&t| w.runnable(Tid(t as u8)))
             .fold(0u8, |acc, t| acc | (1 << t))
     }
 }

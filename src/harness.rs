@@ -243,33 +243,73 @@ pub fn check_bytes(target: Target, data: &[u8]) -> Result<Outcome, Failure> {
     check(target, &Input::decode(target.level(), data))
 }
 
-/// The fuzz-target entry for scenario inputs: panics with the explanation
-/// on a failure, which is how libFuzzer is told.
-pub fn fuzz_scenario(target: Target, input: &ScenarioInput) {
-    let era = target.era();
-    let outcome = run(
-        &input.program(),
-        era,
-        &input.schedule,
-        &RunOptions::default(),
-    );
-    if outcome.first_failure(target.fails_on()).is_some() {
-        let f = failure(target, &Input::Scenario(input.clone()));
+/// The environment variable that narrows the kinds a fuzz target fails on,
+/// e.g. `FILENAME_REFCOUNT_FAIL_ON=Underflow` so that `cargo fuzz tmin`
+/// keeps the kind of the crash it minimizes.
+pub const FAIL_ON_ENV: &str = "FILENAME_REFCOUNT_FAIL_ON";
+
+/// Parse a comma- or space-separated list of kind names.
+pub fn parse_kinds(s: &str) -> Result<KindSet, String> {
+    let mut set = KindSet::NONE;
+    for word in s.split([',', ' ']).filter(|w| !w.is_empty()) {
+        let k = Kind::parse(word).ok_or_else(|| {
+            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!(
+                "unknown violation kind `{word}`; expected one of {}",
+                all.join(", ")
+            )
+        })?;
+        set = set.with(k);
+    }
+    Ok(set)
+}
+
+/// The kinds `target` fails on in this process: its own, narrowed by
+/// [`FAIL_ON_ENV`] when set. Read once per process (a fuzz target runs
+/// millions of inputs); a bad value stops the process with the reason.
+fn fuzz_kinds(target: Target) -> KindSet {
+    static NARROW: std::sync::OnceLock<Option<KindSet>> = std::sync::OnceLock::new();
+    let narrow = NARROW.get_or_init(|| {
+        let v = std::env::var(FAIL_ON_ENV).ok()?;
+        match parse_kinds(&v) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("{FAIL_ON_ENV}: {e}");
+                std::process::exit(2);
+            }
+        }
+    });
+    match narrow {
+        Some(n) => KindSet::from_bits(target.fails_on().bits() & n.bits()),
+        None => target.fails_on(),
+    }
+}
+
+fn fuzz_input(
+    target: Target,
+    program: &Program,
+    schedule: &Schedule,
+    input: impl FnOnce() -> Input,
+) {
+    let kinds = fuzz_kinds(target);
+    let outcome = run(program, target.era(), schedule, &RunOptions::default());
+    if outcome.first_failure(kinds).is_some() {
+        let f = failure(target, &input());
         panic!("{f}");
     }
 }
 
+/// The fuzz-target entry for scenario inputs: panics with the explanation
+/// on a failure, which is how libFuzzer is told.
+pub fn fuzz_scenario(target: Target, input: &ScenarioInput) {
+    fuzz_input(target, &input.program(), &input.schedule, || {
+        Input::Scenario(input.clone())
+    });
+}
+
 /// The fuzz-target entry for operation-level inputs.
 pub fn fuzz_ops(target: Target, input: &OpsInput) {
-    let era = target.era();
-    let outcome = run(
-        &input.program(),
-        era,
-        &input.schedule,
-        &RunOptions::default(),
-    );
-    if outcome.first_failure(target.fails_on()).is_some() {
-        let f = failure(target, &Input::Ops(input.clone()));
-        panic!("{f}");
-    }
+    fuzz_input(target, &input.program(), &input.schedule, || {
+        Input::Ops(input.clone())
+    });
 }

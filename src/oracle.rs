@@ -90,6 +90,16 @@ impl KindSet {
         KindSet(self.0 | (1 << (k as u8)))
     }
 
+    /// The raw bits (bit `k` for kind `k`).
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The set with these raw bits (unknown bits dropped).
+    pub const fn from_bits(bits: u8) -> KindSet {
+        KindSet(bits & KindSet::ALL.0)
+    }
+
     /// Whether `k` is in the set.
     pub fn contains(self, k: Kind) -> bool {
         self.0 & k.bit() != 0

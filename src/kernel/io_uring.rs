@@ -107,17 +107,11 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
     let sqe = req.sqe;
     let name = req.names[0];
     match sqe.op {
-        Openat | Openat2 => {
-            let _f = m.enter(
-                t,
-                if sqe.op == Openat {
-                    "io_openat"
-                } else {
-                    "io_openat2"
-                },
-            );
+        Openat => {
+            let _f = m.enter(t, "io_openat");
             io_openat2(m, t, r, req, nonblock).await
         }
+        Openat2 => io_openat2(m, t, r, req, nonblock).await,
         // io_uring/fs.c: the ops that can block return -EAGAIN when
         // nonblocking (5.16; 6.x forces them async at prep).
         Renameat | Unlinkat | Mkdirat | Statx if nonblock => IssueResult::Again,
