@@ -83,10 +83,7 @@ pub fn describe(v: &Violation, k: &KernelState, names: &Names, era: Era) -> Stri
             "{}: {at} saw refcnt {} of {obj} ({})",
             v.kind,
             v.value,
-            match era {
-                Era::V5_16 => era.putname_check().to_string(),
-                Era::V6_6 => era.putname_check().to_string(),
-            }
+            era.putname_check()
         ),
         Kind::UseAfterFree => format!(
             "{}: {at}: {} of {obj}, which {other} had freed",
@@ -98,7 +95,7 @@ pub fn describe(v: &Violation, k: &KernelState, names: &Names, era: Era) -> Stri
             v.kind, v.value, v.holders_left
         ),
         Kind::LostUpdate => format!(
-            "{}: {at} stored refcnt {} of {obj} computed from a load that {other} had since overwritten; that update is lost",
+            "{}: {at} stored refcnt {} of {obj}, computed from an earlier load; the update {other} made in between is lost",
             v.kind, v.value
         ),
         Kind::StaleAuditEntry => format!(
