@@ -85,11 +85,16 @@ fn seeds_and_corpus_agree() {
                 }
             }
             if passes {
-                let stored = fs::read(&file).unwrap_or_else(|_| panic!("{} missing; bless", file.display()));
+                let stored =
+                    fs::read(&file).unwrap_or_else(|_| panic!("{} missing; bless", file.display()));
                 assert_eq!(stored, bytes, "{} is stale; bless", file.display());
                 count += 1;
             } else {
-                assert!(!file.exists(), "{} fails {target} but is in its corpus", file.display());
+                assert!(
+                    !file.exists(),
+                    "{} fails {target} but is in its corpus",
+                    file.display()
+                );
             }
         }
     }
@@ -103,7 +108,10 @@ fn every_corpus_file_passes_its_target() {
     let mut files = 0;
     for target in Target::ALL {
         let dir = root().join("corpus").join(target.name());
-        for e in fs::read_dir(&dir).unwrap_or_else(|_| panic!("{}", dir.display())).flatten() {
+        for e in fs::read_dir(&dir)
+            .unwrap_or_else(|_| panic!("{}", dir.display()))
+            .flatten()
+        {
             let bytes = fs::read(e.path()).unwrap();
             if let Err(f) = check_bytes(target, &bytes) {
                 panic!("{}:\n{f}", e.path().display());
@@ -143,7 +151,10 @@ fn regressions_still_fail_with_their_kinds() {
             let failure = check_bytes(target, &bytes).expect_err(&what);
             let got: BTreeSet<Kind> = failure.kinds().into_iter().collect();
             assert_eq!(got, want, "{what}:\n{failure}");
-            assert!(target.demonstrates_bug(), "{what}: a v6.6 refcount target must not fail");
+            assert!(
+                target.demonstrates_bug(),
+                "{what}: a v6.6 refcount target must not fail"
+            );
             n += 1;
         }
     }
@@ -153,7 +164,9 @@ fn regressions_still_fail_with_their_kinds() {
 /// The v6.6 refcount targets run the seed interleaving clean.
 #[test]
 fn seed_interleaving_is_clean_in_v6_6() {
-    let text = fs::read_to_string(root().join("fuzz/regressions/scenario_v5_16/seed-interleaving.txt")).unwrap();
+    let text =
+        fs::read_to_string(root().join("fuzz/regressions/scenario_v5_16/seed-interleaving.txt"))
+            .unwrap();
     let input = input_of(&text, "seed");
     assert!(check(Target::ScenarioV6_6, &input).is_ok());
 }
