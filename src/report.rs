@@ -112,7 +112,8 @@ pub fn describe(v: &Violation, k: &KernelState, names: &Names, era: Era) -> Stri
     }
 }
 
-fn op_text(op: Op, k: &KernelState, names: &Names) -> String {
+/// One access in words: `load refcnt of name#0 ("p0")`, `list_del S.preallocated_names[0]`.
+pub fn op_text(op: Op, k: &KernelState, names: &Names) -> String {
     let ent = |e| {
         let refs: Vec<&str> = names.all().iter().map(String::as_str).collect();
         k.entry_label(e, &refs)

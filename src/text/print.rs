@@ -30,6 +30,16 @@ pub fn schedule_to_text(schedule: &Schedule, names: &[String]) -> String {
     out
 }
 
+/// `schedule S*3 W1*`, or a bare `schedule` for the empty (serial) one.
+fn schedule_line(out: &mut String, schedule: &Schedule, names: &[String]) {
+    out.push_str("schedule");
+    if !schedule.slices.is_empty() {
+        out.push(' ');
+        out.push_str(&schedule_to_text(schedule, names));
+    }
+    out.push('\n');
+}
+
 fn sqe_text(out: &mut String, sqe: &Sqe) {
     let Sqe {
         op,
@@ -99,7 +109,7 @@ pub fn scenario_to_text(input: &ScenarioInput, era: Option<Era>) -> String {
         }
     }
     let names = input.program().thread_names();
-    writeln!(out, "schedule {}", schedule_to_text(schedule, &names)).ok();
+    schedule_line(&mut out, schedule, &names);
     out
 }
 
@@ -147,7 +157,7 @@ pub fn ops_to_text(input: &OpsInput, era: Option<Era>) -> String {
         out.push('\n');
     }
     let names = input.program().thread_names();
-    writeln!(out, "schedule {}", schedule_to_text(schedule, &names)).ok();
+    schedule_line(&mut out, schedule, &names);
     out
 }
 
