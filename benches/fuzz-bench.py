@@ -5,14 +5,14 @@ For every target, built exactly like an empty libFuzzer target (`cargo fuzz
 build -s none -O`, one process, one core):
 
 * exec/s: for the targets that run clean (v6.6 refcount targets, the empty
-  baseline), libFuzzer's own average over a fixed, seeded run on the seed
-  corpus; for the bug-demonstrating targets (which stop at the first
+  baseline), executions per wall second of a seeded, fixed-length run from
+  the seed corpus; for the bug-demonstrating targets (which stop at the first
   crash), executions / seconds summed over the time-to-crash runs below.
 * time to the first violation, from an empty corpus, for each target that
   demonstrates a bug, over 10 seeds: executions and wall seconds (median,
   min, max).
 
-Usage: python3 benches/fuzz-bench.py [--seeds N] [--runs N] [--no-build]
+Usage: python3 benches/fuzz-bench.py [--seeds N] [--seconds N] [--limit N] [--no-build]
 """
 
 import argparse
@@ -47,15 +47,16 @@ def run(target, args):
     return p.returncode, p.stdout, time.monotonic() - t0
 
 
-def throughput(target, runs):
+def throughput(target, seconds):
     with tempfile.TemporaryDirectory() as work:
         corpus = os.path.join(ROOT, "corpus", target)
         dirs = [work] + ([corpus] if os.path.isdir(corpus) else [])
-        code, out, secs = run(target, ["-seed=1", "-runs=%d" % runs] + dirs)
+        args = ["-seed=1", "-max_total_time=%d" % seconds, "-max_len=256"]
+        code, out, secs = run(target, args + dirs)
         if code != 0:
             sys.exit("%s crashed during the throughput run:\n%s" % (target, out[-3000:]))
         execs = stat(out, "number_of_executed_units")
-        return execs, secs, stat(out, "average_exec_per_sec")
+        return execs, secs
 
 
 def time_to_crash(target, seed, limit):
@@ -65,6 +66,7 @@ def time_to_crash(target, seed, limit):
         args = [
             "-seed=%d" % seed,
             "-max_total_time=%d" % limit,
+            "-max_len=256",
             "-artifact_prefix=%s/" % work,
             corpus,
         ]
@@ -86,7 +88,7 @@ def summary(xs, fmt):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--runs", type=int, default=300000)
+    ap.add_argument("--seconds", type=int, default=10, help="length of each throughput run")
     ap.add_argument("--limit", type=int, default=120, help="seconds per time-to-crash run")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
@@ -94,15 +96,15 @@ def main():
         subprocess.run(["cargo", "fuzz", "build", "-s", "none", "-O"], cwd=ROOT, check=True)
     print("machine: %s cores; one libFuzzer process per run" % os.cpu_count())
     rates = {}
-    print("\nthroughput (fixed seeded run of %d executions on the seed corpus):" % a.runs)
+    print("\nthroughput (seeded %d s run from the seed corpus, -max_len=256):" % a.seconds)
     for t in CLEAN:
-        execs, secs, avg = throughput(t, a.runs)
-        rates[t] = avg
-        print("  %-18s %9d exec/s   (%d execs in %.2f s wall)" % (t, avg or 0, execs or 0, secs))
+        execs, secs = throughput(t, a.seconds)
+        rates[t] = (execs or 0) / secs
+        print("  %-18s %9.0f exec/s   (%d execs in %.2f s wall)" % (t, rates[t], execs or 0, secs))
     base = rates.get("empty") or 0
     for t in ["scenario_v6_6", "ops_v6_6"]:
         if base:
-            print("  %-18s %.0f%% of the empty target" % (t, 100.0 * (rates[t] or 0) / base))
+            print("  %-18s %.1f%% of the empty target" % (t, 100.0 * rates[t] / base))
     print("\ntime to the first violation from an empty corpus, seeds 1..%d:" % a.seeds)
     for t in BUGGY:
         execs, secs, misses = [], [], 0

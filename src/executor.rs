@@ -226,7 +226,14 @@ pub fn run_with(
     let n = program.threads.len().min(MAX_THREADS);
     let mut oracle = Oracle::default();
     oracle.reset(n);
-    let k = KernelState::new(program.audit, n);
+    let mut k = KernelState::new(program.audit, n);
+    // Room for what a decoded input can create, so that steps do not grow
+    // vectors (no allocation per step on the fuzzing path).
+    k.filenames.reserve(64);
+    k.requests.reserve(32);
+    k.work.reserve(32);
+    k.sq_ring.reserve(32);
+    k.entries.reserve(32);
     oracle.on_entries(k.entries.len());
     let world = World {
         era,

@@ -197,6 +197,7 @@ impl Oracle {
     /// Fresh ghost state for a run with `threads` threads.
     pub fn reset(&mut self, threads: usize) {
         self.names.clear();
+        self.names.reserve(64);
         self.entry_changed_by.clear();
         self.loads.clear();
         self.loads.resize(threads, None);
