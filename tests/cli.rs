@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::Rng;
+
 const BIN: &str = env!("CARGO_BIN_EXE_filename-refcount");
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-underflow.txt");
 
@@ -246,7 +249,10 @@ fn bad_flags_are_one_line_errors() {
         &run(&["replay", "--kernel", "v7", SEED]),
         "unknown kernel era",
     );
-    assert_error(&run(&["replay", "--kinds", "nope", SEED]), "unknown violation kind `nope`");
+    assert_error(
+        &run(&["replay", "--kinds", "nope", SEED]),
+        "unknown violation kind `nope`",
+    );
     assert_error(&run(&["replay"]), "required");
     assert_error(&run(&["frobnicate"]), "frobnicate");
 }
@@ -489,24 +495,10 @@ fn svg_is_written_atomically() {
     assert_eq!(names.len(), 2, "only seed.svg and taken/: {names:?}");
 }
 
-/// xorshift64: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
 #[test]
 fn decode_then_encode_round_trips_random_bytes() {
     let d = scratch("property");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for i in 0..300 {
         let len = (rng.next() % 48) as usize;
         let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();

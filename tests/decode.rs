@@ -13,20 +13,8 @@ use filename_refcount::scenario::{MAX_SQES, MAX_SYSCALLS};
 use filename_refcount::{Era, Schedule};
 use std::collections::{BTreeMap, BTreeSet};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let len = (self.next() % (max as u64 + 1)) as usize;
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+mod common;
+use common::Rng;
 
 /// The most steps any decoded input may take: far below the executor's
 /// safety cap, so the cap never decides a verdict.
@@ -70,7 +58,7 @@ fn every_short_buffer_decodes_and_runs() {
 /// inputs, and re-decoding the encoding gives the same input.
 #[test]
 fn random_buffers_round_trip_and_stay_bounded() {
-    let mut rng = Rng(0x5eed_0001);
+    let mut rng = Rng::new(0x5eed_0001);
     let mut max_steps = 0;
     for _ in 0..4_000 {
         let buf = rng.bytes(300);
@@ -125,7 +113,7 @@ fn a_byte_mutation_is_a_local_change() {
 /// Every opcode, flag and operation kind is reachable from random bytes.
 #[test]
 fn every_choice_is_reached() {
-    let mut rng = Rng(0x5eed_0002);
+    let mut rng = Rng::new(0x5eed_0002);
     let mut opcodes = BTreeSet::new();
     let mut flags = [false; 6];
     let mut kinds = BTreeMap::new();
@@ -179,7 +167,7 @@ fn every_choice_is_reached() {
 /// held at the end.
 #[test]
 fn operation_programs_obey_ownership() {
-    let mut rng = Rng(0x5eed_0003);
+    let mut rng = Rng::new(0x5eed_0003);
     for _ in 0..3_000 {
         let input = ops_from_bytes(&rng.bytes(200));
         let mut owner: BTreeMap<u16, Option<u8>> = BTreeMap::new();
@@ -226,7 +214,7 @@ fn operation_programs_obey_ownership() {
 /// tried.
 #[test]
 fn v5_16_failures_are_reachable_and_v6_6_stays_silent() {
-    let mut rng = Rng(0x5eed_0004);
+    let mut rng = Rng::new(0x5eed_0004);
     let mut tries = BTreeMap::new();
     for target in [
         Target::ScenarioV5_16,

@@ -9,32 +9,8 @@ use filename_refcount::ops::OpStep;
 use filename_refcount::text::{ops_to_text, parse, scenario_to_text, Parsed, TextError};
 use filename_refcount::{Era, Scenario, Schedule, Slice};
 
-/// xorshift64: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bool(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-    fn u8_below(&mut self, n: u8) -> u8 {
-        self.below(n as u64) as u8
-    }
-}
+mod common;
+use common::Rng;
 
 fn era(rng: &mut Rng) -> Option<Era> {
     match rng.below(3) {
