@@ -20,7 +20,7 @@
 #       runs `cargo test --test corpus` (every corpus file decodes, re-encodes
 #       and passes its target; every regression still fails as recorded).
 #
-# Targets: scenario_v5_16 scenario_v6_6 ops_v5_16 ops_v6_6 stale_aname_v6_6.
+# Targets: scenario_v5_16 scenario_v6_6 ops_v5_16 ops_v6_6 stale_aname_v6_6 scenario_v7_0.
 #
 # Environment:
 #   FUZZ_TOOLCHAIN=stable   (default) build the fuzz targets with the default
@@ -47,8 +47,8 @@
 set -euo pipefail
 
 ME=scripts/corpus-upkeep.sh
-TARGETS=(scenario_v5_16 scenario_v6_6 ops_v5_16 ops_v6_6 stale_aname_v6_6)
-MUST_NEVER_FAIL=(scenario_v6_6 ops_v6_6)
+TARGETS=(scenario_v5_16 scenario_v6_6 ops_v5_16 ops_v6_6 stale_aname_v6_6 scenario_v7_0)
+MUST_NEVER_FAIL=(scenario_v6_6 ops_v6_6 scenario_v7_0)
 
 usage() { # usage [exit status]: the header comment above
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2

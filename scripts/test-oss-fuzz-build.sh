@@ -20,7 +20,8 @@
 #      matters for a Rust libFuzzer ASan build, copies oss-fuzz/build.sh to
 #      $SRC/build.sh and runs it as `compile` does (`bash -eux $SRC/build.sh`
 #      from $SRC/filename-refcount);
-#   3. checks $OUT: per shipped target (scenario_v6_6, ops_v6_6) the binary,
+#   3. checks $OUT: per shipped target (scenario_v6_6, ops_v6_6,
+#      scenario_v7_0) the binary,
 #      <t>_seed_corpus.zip holding exactly corpus/<t>/, and <t>.options with
 #      max_len equal to the decoder's bound (recomputed from the constants in
 #      src/); no other file (in particular no v5.16, stale_aname or empty
@@ -48,7 +49,7 @@ die() { echo "test-oss-fuzz-build: $*" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FUZZ_TOOLCHAIN=${FUZZ_TOOLCHAIN:-nightly}
-TARGETS=(scenario_v6_6 ops_v6_6)
+TARGETS=(scenario_v6_6 ops_v6_6 scenario_v7_0)
 NOT_SHIPPED=(scenario_v5_16 ops_v5_16 stale_aname_v6_6 empty)
 
 case "$FUZZ_TOOLCHAIN" in

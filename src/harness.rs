@@ -8,6 +8,7 @@
 //! | `ops_v5_16` | operations | v5.16 | refcount kinds | finds violations |
 //! | `ops_v6_6` | operations | v6.6 | refcount kinds | never fails |
 //! | `stale_aname_v6_6` | scenario | v6.6 | StaleAuditEntry | finds violations (the unfixed bug) |
+//! | `scenario_v7_0` | scenario | v7.0 | every kind | never fails (checks the 7.0 series' claim) |
 
 use crate::decode::{
     ops_from_bytes, ops_to_bytes, scenario_from_bytes, scenario_to_bytes, EncodeError,
@@ -44,16 +45,21 @@ pub enum Target {
     /// Scenario level, Linux 6.6, StaleAuditEntry only: the aname bug the
     /// atomic fix did not touch.
     StaleAnameV6_6,
+    /// Scenario level, Linux 7.0, every kind: must never fail — no name is
+    /// shared between threads, so the plain `int` is safe and no `aname` is
+    /// stale.
+    ScenarioV7_0,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::ScenarioV5_16,
         Target::ScenarioV6_6,
         Target::OpsV5_16,
         Target::OpsV6_6,
         Target::StaleAnameV6_6,
+        Target::ScenarioV7_0,
     ];
 
     /// The cargo-fuzz target name.
@@ -64,6 +70,7 @@ impl Target {
             Target::OpsV5_16 => "ops_v5_16",
             Target::OpsV6_6 => "ops_v6_6",
             Target::StaleAnameV6_6 => "stale_aname_v6_6",
+            Target::ScenarioV7_0 => "scenario_v7_0",
         }
     }
 
@@ -76,6 +83,7 @@ impl Target {
     pub fn era(self) -> Era {
         match self {
             Target::ScenarioV5_16 | Target::OpsV5_16 => Era::V5_16,
+            Target::ScenarioV7_0 => Era::V7_0,
             _ => Era::V6_6,
         }
     }
@@ -92,6 +100,7 @@ impl Target {
     pub fn fails_on(self) -> KindSet {
         match self {
             Target::StaleAnameV6_6 => KindSet::STALE,
+            Target::ScenarioV7_0 => KindSet::ALL,
             _ => KindSet::REFCOUNT,
         }
     }

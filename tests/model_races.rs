@@ -200,7 +200,7 @@ fn worker_after_syscall_exit_touches_stale_audit_entry() {
         ..Sqe::default()
     };
     let sc = Scenario::uring(AuditConfig::Rules, &[sqe]);
-    for era in Era::ALL {
+    for era in Era::SUBMITTER_AUDIT {
         let out = run(
             &sc.compile(),
             era,
@@ -224,7 +224,7 @@ fn worker_after_syscall_exit_touches_stale_audit_entry() {
             creat: false,
             exists: true,
         });
-    for era in Era::ALL {
+    for era in Era::SUBMITTER_AUDIT {
         let reuse = steps_until(&sc2, era, 0, |s| {
             in_fn(s, "__x64_sys_openat") && matches!(s.op, Op::EntryMemset(_))
         });
@@ -275,7 +275,7 @@ fn sqpoll_and_inline_are_race_free_under_every_schedule() {
         sqpoll: true,
         ..Scenario::uring(AuditConfig::Rules, &[punted])
     };
-    for era in Era::ALL {
+    for era in Era::SUBMITTER_AUDIT {
         let worker_steps = {
             let out = run(
                 &sq_punted.compile(),

@@ -531,7 +531,12 @@ fn error_too_many() {
 
 #[test]
 fn error_bad_era_and_values() {
-    error("kernel v7.0\n", 1, 8, "unknown kernel era `v7.0`");
+    error(
+        "kernel v8.1\n",
+        1,
+        8,
+        "unknown kernel era `v8.1` (expected v5.16, v6.6 or v7.0)",
+    );
     error("kernel\n", 1, 8, "missing kernel era");
     error(
         "kernel v6.6 v5.16\n",

@@ -17,6 +17,28 @@ pub enum Era {
     /// Linux 6.6 to 6.19: commit 03adc61edad4 made `refcnt` an `atomic_t`
     /// (backported to 6.5.9 and 6.1.60).
     V6_6,
+    /// Linux 7.0: Al Viro's "io_uring, struct filename and audit" series.
+    /// io_uring prep imports names without audit (`delayed_getname`), the
+    /// issuing thread registers them (`complete_getname`), -EAGAIN hands a
+    /// shared name back as a fresh copy (`putname_to_delayed`),
+    /// `audit_reusename` and `uptr` are gone, and `refcnt` is a plain `int`
+    /// again ("struct filename ->refcnt doesn't need to be atomic").
+    V7_0,
+}
+
+/// What `putname` does with the count (fs/namei.c), by era.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutnameKind {
+    /// `BUG_ON(name->refcnt <= 0); if (--name->refcnt > 0) return;` then
+    /// free: a load (with the BUG check), a store, the free.
+    BugOnDecrement,
+    /// `if (WARN_ON_ONCE(!atomic_read(&name->refcnt))) return;
+    /// if (!atomic_dec_and_test(&name->refcnt)) return;` then free.
+    AtomicWarn,
+    /// `refcnt = name->refcnt; if (refcnt != 1) { if (WARN_ON_ONCE(!refcnt))
+    /// return; name->refcnt--; return; }` then free: the last reference is
+    /// freed without a store.
+    FreeAtOne,
 }
 
 /// How `struct filename.refcnt` is accessed in an era.
@@ -31,12 +53,16 @@ pub enum RefcntKind {
 
 impl Era {
     /// Every era the model implements, oldest first.
-    pub const ALL: [Era; 2] = [Era::V5_16, Era::V6_6];
+    pub const ALL: [Era; 3] = [Era::V5_16, Era::V6_6, Era::V7_0];
+
+    /// The eras in which io_uring prep registers names with the submitter's
+    /// audit context: the protocol of shared/kernel-model.md's paths (a)-(f).
+    pub const SUBMITTER_AUDIT: [Era; 2] = [Era::V5_16, Era::V6_6];
 
     /// The representation of `filename.refcnt`.
     pub fn refcnt(self) -> RefcntKind {
         match self {
-            Era::V5_16 => RefcntKind::Plain,
+            Era::V5_16 | Era::V7_0 => RefcntKind::Plain,
             Era::V6_6 => RefcntKind::Atomic,
         }
     }
@@ -48,7 +74,7 @@ impl Era {
     pub fn statx_getname_in_prep(self) -> bool {
         match self {
             Era::V5_16 => false,
-            Era::V6_6 => true,
+            Era::V6_6 | Era::V7_0 => true,
         }
     }
 
@@ -59,7 +85,28 @@ impl Era {
     pub fn forces_async_in_prep(self) -> bool {
         match self {
             Era::V5_16 => false,
-            Era::V6_6 => true,
+            Era::V6_6 | Era::V7_0 => true,
+        }
+    }
+
+    /// Whether io_uring prep imports names as a `struct delayed_filename`
+    /// (no audit registration) that the issuing thread completes (7.0).
+    pub fn delayed_filename(self) -> bool {
+        matches!(self, Era::V7_0)
+    }
+
+    /// Whether `getname_flags` first tries `audit_reusename` (and a
+    /// filename records its `uptr`); 7.0 removed both.
+    pub fn audit_reusename(self) -> bool {
+        !matches!(self, Era::V7_0)
+    }
+
+    /// How `putname` checks and drops the count.
+    pub fn putname_kind(self) -> PutnameKind {
+        match self {
+            Era::V5_16 => PutnameKind::BugOnDecrement,
+            Era::V6_6 => PutnameKind::AtomicWarn,
+            Era::V7_0 => PutnameKind::FreeAtOne,
         }
     }
 
@@ -71,6 +118,7 @@ impl Era {
             Era::V6_6 => {
                 "WARNING at fs/namei.c putname (WARN_ON_ONCE(!atomic_read(&name->refcnt)))"
             }
+            Era::V7_0 => "WARNING at fs/namei.c putname (WARN_ON_ONCE(!refcnt))",
         }
     }
 
@@ -79,6 +127,7 @@ impl Era {
         match self {
             Era::V5_16 => "v5.16",
             Era::V6_6 => "v6.6",
+            Era::V7_0 => "v7.0",
         }
     }
 }
@@ -97,7 +146,7 @@ impl fmt::Display for UnknownEra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown kernel era `{}` (expected v5.16 or v6.6)",
+            "unknown kernel era `{}` (expected v5.16, v6.6 or v7.0)",
             self.0
         )
     }
@@ -111,6 +160,7 @@ impl FromStr for Era {
         match s {
             "v5.16" | "5.16" | "v5_16" => Ok(Era::V5_16),
             "v6.6" | "6.6" | "v6_6" => Ok(Era::V6_6),
+            "v7.0" | "7.0" | "v7_0" => Ok(Era::V7_0),
             _ => Err(UnknownEra(s.to_string())),
         }
     }

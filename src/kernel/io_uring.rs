@@ -6,10 +6,10 @@
 use super::auditsc::{audit_uring_entry, audit_uring_exit};
 use super::machine::Machine;
 use super::namei::{
-    do_filp_open, do_mkdirat, do_renameat2, do_unlinkat, filename_lookup, getname_flags, putname,
-    OpenHow, OpenResult,
+    complete_getname, delayed_getname, do_filp_open, do_mkdirat, do_renameat2, do_unlinkat,
+    filename_lookup, getname_flags, putname, putname_to_delayed, OpenHow, OpenResult,
 };
-use super::state::{ReqId, ReqState, Request, Sqe, Tid};
+use super::state::{FileId, ReqId, ReqState, Request, Sqe, Tid, Uptr};
 use crate::oracle::Holder;
 
 /// What an issue attempt returned.
@@ -73,14 +73,36 @@ pub async fn io_req_prep(m: &Machine, t: Tid, sqe: Sqe) -> ReqId {
             Mkdirat => "io_mkdirat_prep",
         };
         let _g = m.enter(t, prep);
-        let f = getname_flags(m, t, sqe.path, req_holder(r, 0)).await;
+        let f = import_name(m, t, sqe.path, req_holder(r, 0)).await;
         m.local(|w| w.k.requests[r.0 as usize].names[0] = Some(f));
         if sqe.op == Renameat {
-            let f2 = getname_flags(m, t, sqe.path2, req_holder(r, 1)).await;
+            let f2 = import_name(m, t, sqe.path2, req_holder(r, 1)).await;
             m.local(|w| w.k.requests[r.0 as usize].names[1] = Some(f2));
         }
     }
     r
+}
+
+/// A prep's import of a path: `getname` (registered with the submitter's
+/// audit context), or from 7.0 `delayed_getname` (not registered).
+async fn import_name(m: &Machine, t: Tid, path: Uptr, holder: Holder) -> FileId {
+    if m.era().delayed_filename() {
+        delayed_getname(m, t, path, holder).await
+    } else {
+        getname_flags(m, t, path, holder).await
+    }
+}
+
+/// From 7.0 the issuing thread completes the request's delayed names
+/// (`CLASS(filename_complete_delayed, …)` / `complete_getname`), which
+/// registers them with its own audit context; before 7.0 prep did that.
+async fn complete_names(m: &Machine, t: Tid, req: &Request) {
+    if !m.era().delayed_filename() {
+        return;
+    }
+    for f in req.names.into_iter().flatten() {
+        complete_getname(m, t, f).await;
+    }
 }
 
 /// io_uring/io_uring.c `io_issue_sqe`: `audit_uring_entry` / the opcode's
@@ -117,6 +139,7 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
         Renameat | Unlinkat | Mkdirat | Statx if nonblock => IssueResult::Again,
         Renameat => {
             let _f = m.enter(t, "io_renameat");
+            complete_names(m, t, req).await;
             if let (Some(from), Some(to)) = (name, req.names[1]) {
                 do_renameat2(
                     m,
@@ -132,6 +155,7 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
         }
         Unlinkat => {
             let _f = m.enter(t, "io_unlinkat");
+            complete_names(m, t, req).await;
             if let Some(f) = name {
                 do_unlinkat(m, t, f, sqe.exists, req_holder(r, 0)).await;
             }
@@ -139,6 +163,7 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
         }
         Mkdirat => {
             let _f = m.enter(t, "io_mkdirat");
+            complete_names(m, t, req).await;
             if let Some(f) = name {
                 do_mkdirat(m, t, f, sqe.exists, req_holder(r, 0)).await;
             }
@@ -148,6 +173,15 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
             let _f = m.enter(t, "io_statx");
             let _g = m.enter(t, "do_statx");
             match name {
+                // 7.0: completed here, put when io_statx's scope ends.
+                Some(f) if m.era().delayed_filename() => {
+                    drop(_g);
+                    complete_names(m, t, req).await;
+                    let _g = m.enter(t, "do_statx");
+                    filename_lookup(m, t, f, sqe.exists).await;
+                    drop(_g);
+                    putname(m, t, f, req_holder(r, 0)).await;
+                }
                 // 6.x: the name from prep; io_statx_cleanup puts it.
                 Some(f) => {
                     filename_lookup(m, t, f, sqe.exists).await;
@@ -172,7 +206,9 @@ async fn issue_op(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) 
 /// io_uring/openclose.c `io_openat2`: a nonblocking attempt of an O_CREAT /
 /// O_TRUNC open returns -EAGAIN at once (5.16; 6.x never tries), a
 /// LOOKUP_CACHED miss returns -EAGAIN keeping the name; otherwise
-/// `do_filp_open` and `putname(open->filename)`.
+/// `do_filp_open` and `putname(open->filename)`. From 7.0 the name is
+/// completed first (`name __free(putname) = complete_getname(…)`) and an
+/// -EAGAIN gives it back with `putname_to_delayed`.
 async fn io_openat2(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool) -> IssueResult {
     let _f = m.enter(t, "io_openat2");
     let sqe = req.sqe;
@@ -182,12 +218,17 @@ async fn io_openat2(m: &Machine, t: Tid, r: ReqId, req: &Request, nonblock: bool
     if nonblock && (sqe.creat || sqe.trunc) {
         return IssueResult::Again;
     }
+    complete_names(m, t, req).await;
     let how = OpenHow {
         creat: sqe.creat,
         exists: sqe.exists,
         cached_miss: nonblock && sqe.eagain,
     };
     if do_filp_open(m, t, f, how).await == OpenResult::Again {
+        if m.era().delayed_filename() {
+            let back = putname_to_delayed(m, t, f, req_holder(r, 0)).await;
+            m.local(|w| w.k.requests[r.0 as usize].names[0] = Some(back));
+        }
         return IssueResult::Again;
     }
     putname(m, t, f, req_holder(r, 0)).await;

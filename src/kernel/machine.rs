@@ -486,12 +486,14 @@ impl Machine {
     }
 
     /// Free the filename (`__putname`, plus `kfree` of a separately
-    /// allocated struct).
-    pub async fn free_name(&self, t: Tid, f: FileId) {
+    /// allocated struct); `g` is the ghost change when the free itself drops
+    /// the last reference (7.0's `putname` frees at 1 without a store).
+    pub async fn free_name(&self, t: Tid, f: FileId, g: Ghost) {
         self.step(t, Op::Free(f), move |w| {
             let v = w.k.name(f).refcnt;
             let site = w.site(t);
             w.oracle.on_free(f, site);
+            w.ghost(f, g);
             w.k.name_mut(f).freed = true;
             w.record(t, Op::Free(f), Some(v), None);
         })

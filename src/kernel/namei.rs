@@ -2,7 +2,7 @@
 //! names to audit.
 
 use super::auditsc::{audit_getname, audit_inode, audit_inode_child, audit_reusename};
-use super::era::RefcntKind;
+use super::era::{PutnameKind, RefcntKind};
 use super::machine::{Ghost, Machine};
 use super::state::{file_ino, FileId, NameType, Tid, Uptr, DIR_INO};
 use crate::oracle::Holder;
@@ -27,15 +27,53 @@ pub async fn refname(m: &Machine, t: Tid, f: FileId, holder: Holder) {
 /// fs/namei.c `getname_flags` (and `getname`, `getname_uflags`): reuse a
 /// name the current audit context already holds for this user pointer, or
 /// allocate one (`refcnt = 1`, `uptr`, `aname = NULL`) and register it with
-/// `audit_getname`. The returned reference belongs to `holder`.
+/// `audit_getname`. The returned reference belongs to `holder`. In 7.0
+/// (`do_getname(…, incomplete = false)`) there is no reuse and no `uptr`.
 pub async fn getname_flags(m: &Machine, t: Tid, uptr: Uptr, holder: Holder) -> FileId {
     let _f = m.enter(t, "getname_flags");
-    if let Some(f) = audit_reusename(m, t, uptr, holder).await {
-        return f;
+    let reuse = m.era().audit_reusename();
+    if reuse {
+        if let Some(f) = audit_reusename(m, t, uptr, holder).await {
+            return f;
+        }
     }
-    let f = m.alloc_name(t, Some(uptr), uptr, holder).await;
+    let f = m.alloc_name(t, reuse.then_some(uptr), uptr, holder).await;
     audit_getname(m, t, f).await;
     f
+}
+
+/// fs/namei.c `delayed_getname` / `delayed_getname_uflags` (7.0):
+/// `do_getname(…, incomplete = true)` copies the name without
+/// `audit_getname`; the request holds it (`struct delayed_filename`) until
+/// the thread that issues the request completes it.
+pub async fn delayed_getname(m: &Machine, t: Tid, path: Uptr, holder: Holder) -> FileId {
+    let _f = m.enter(t, "delayed_getname");
+    m.alloc_name(t, None, path, holder).await
+}
+
+/// fs/namei.c `complete_getname` (7.0): take the stashed name out of the
+/// `delayed_filename` and register it with audit on the calling thread.
+pub async fn complete_getname(m: &Machine, t: Tid, f: FileId) {
+    let _f = m.enter(t, "complete_getname");
+    audit_getname(m, t, f).await;
+}
+
+/// fs/namei.c `putname_to_delayed` (7.0): after -EAGAIN, give the name back
+/// to the request. If this is its only reference (`refcnt == 1`) the name
+/// itself goes back; otherwise (audit holds it too) drop this reference
+/// (`name->refcnt--`) and stash a fresh, unregistered copy
+/// (`do_getname_kernel(name->name, true)`). Returns the name the request
+/// now holds, for `holder`.
+pub async fn putname_to_delayed(m: &Machine, t: Tid, f: FileId, holder: Holder) -> FileId {
+    let _f = m.enter(t, "putname_to_delayed");
+    let v = m.load(t, f).await;
+    if v == 1 {
+        return f;
+    }
+    m.store(t, f, v - 1, Ghost::Release(holder)).await;
+    let path = m.local(|w| w.k.name(f).path);
+    let _g = m.enter(t, "do_getname_kernel");
+    m.alloc_name(t, None, path, holder).await
 }
 
 /// fs/namei.c `getname_kernel`: like `getname_flags` for a kernel string:
@@ -47,6 +85,13 @@ pub async fn getname_kernel(m: &Machine, t: Tid, path: Uptr, holder: Holder) -> 
     f
 }
 
+fn underflow(m: &Machine, t: Tid, f: FileId, check: &'static str, v: i32) {
+    m.local(|w| {
+        let site = w.site(t);
+        w.oracle.on_underflow(f, site, check, v);
+    });
+}
+
 /// fs/namei.c `putname`: `holder` drops its reference.
 ///
 /// Before 6.6: `BUG_ON(name->refcnt <= 0); if (--name->refcnt > 0) return;`
@@ -56,17 +101,17 @@ pub async fn getname_kernel(m: &Machine, t: Tid, path: Uptr, holder: Holder) -> 
 /// From 6.6: `if (WARN_ON_ONCE(!atomic_read(&name->refcnt))) return;` then
 /// `if (!atomic_dec_and_test(&name->refcnt)) return;` then free — two
 /// steps and the free.
+///
+/// 7.0: `refcnt = name->refcnt; if (refcnt != 1) { if (WARN_ON_ONCE(!refcnt))
+/// return; name->refcnt--; return; }` then free — a load, then a store or
+/// the free.
 pub async fn putname(m: &Machine, t: Tid, f: FileId, holder: Holder) {
     let _f = m.enter(t, "putname");
-    match m.era().refcnt() {
-        RefcntKind::Plain => {
+    match m.era().putname_kind() {
+        PutnameKind::BugOnDecrement => {
             let v = m.load(t, f).await;
             if v <= 0 {
-                m.local(|w| {
-                    let site = w.site(t);
-                    w.oracle
-                        .on_underflow(f, site, "BUG_ON(name->refcnt <= 0)", v);
-                });
+                underflow(m, t, f, "BUG_ON(name->refcnt <= 0)", v);
                 m.oops(t).await;
                 return;
             }
@@ -74,32 +119,41 @@ pub async fn putname(m: &Machine, t: Tid, f: FileId, holder: Holder) {
             if v - 1 > 0 {
                 return;
             }
-            m.free_name(t, f).await;
+            m.free_name(t, f, Ghost::None).await;
         }
-        RefcntKind::Atomic => {
+        PutnameKind::AtomicWarn => {
             let v = m.atomic_read(t, f).await;
             if v == 0 {
-                m.local(|w| {
-                    let site = w.site(t);
-                    w.oracle
-                        .on_underflow(f, site, "WARN_ON_ONCE(!atomic_read(&name->refcnt))", v);
-                    // The caller believes its reference is gone.
-                    w.oracle.release(f, holder);
-                });
+                underflow(m, t, f, "WARN_ON_ONCE(!atomic_read(&name->refcnt))", v);
+                // The caller believes its reference is gone.
+                m.local(|w| w.oracle.release(f, holder));
                 return;
             }
             let after = m.atomic_add(t, f, -1, Ghost::Release(holder)).await;
             if after < 0 {
-                m.local(|w| {
-                    let site = w.site(t);
-                    w.oracle
-                        .on_underflow(f, site, "atomic_dec_and_test below zero", after);
-                });
+                underflow(m, t, f, "atomic_dec_and_test below zero", after);
             }
             if after != 0 {
                 return;
             }
-            m.free_name(t, f).await;
+            m.free_name(t, f, Ghost::None).await;
+        }
+        PutnameKind::FreeAtOne => {
+            let v = m.load(t, f).await;
+            if v != 1 {
+                if v <= 0 {
+                    // The kernel warns at 0 and returns; below 0 it would
+                    // decrement on — either way the count is already wrong.
+                    underflow(m, t, f, "WARN_ON_ONCE(!refcnt)", v);
+                    if v == 0 {
+                        m.local(|w| w.oracle.release(f, holder));
+                        return;
+                    }
+                }
+                m.store(t, f, v - 1, Ghost::Release(holder)).await;
+                return;
+            }
+            m.free_name(t, f, Ghost::Release(holder)).await;
         }
     }
 }

@@ -256,7 +256,7 @@ pub fn replay_file(path: &Path, opts: &Options) -> Result<Replayed, CliError> {
         .kernel
         .or(text_era)
         .or(opts.sel.target.map(Target::era))
-        .ok_or_else(|| CliError::file(&file, "no kernel era: pass --kernel v5.16|v6.6"))?;
+        .ok_or_else(|| CliError::file(&file, "no kernel era: pass --kernel v5.16|v6.6|v7.0"))?;
     let kinds = opts
         .kinds
         .or(opts.sel.target.map(Target::fails_on))
