@@ -26,7 +26,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "fuzz", "target", "x86_64-unknown-linux-gnu", "release")
-CLEAN = ["scenario_v6_6", "ops_v6_6", "empty"]
+CLEAN = ["scenario_v6_6", "ops_v6_6", "scenario_v7_0", "empty"]
 BUGGY = ["scenario_v5_16", "ops_v5_16", "stale_aname_v6_6"]
 
 
@@ -102,7 +102,7 @@ def main():
         rates[t] = (execs or 0) / secs
         print("  %-18s %9.0f exec/s   (%d execs in %.2f s wall)" % (t, rates[t], execs or 0, secs))
     base = rates.get("empty") or 0
-    for t in ["scenario_v6_6", "ops_v6_6"]:
+    for t in ["scenario_v6_6", "ops_v6_6", "scenario_v7_0"]:
         if base:
             print("  %-18s %.1f%% of the empty target" % (t, 100.0 * rates[t] / base))
     print("\ntime to the first violation from an empty corpus, seeds 1..%d:" % a.seeds)

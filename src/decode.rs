@@ -190,9 +190,6 @@ fn encode_schedule(out: &mut Vec<u8>, schedule: &Schedule, threads: u8) -> Resul
             }
         }
     }
-    if out.len() > usize::MAX / 2 {
-        return Err(EncodeError("schedule too long".into()));
-    }
     Ok(())
 }
 

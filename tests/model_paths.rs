@@ -7,6 +7,9 @@ use filename_refcount::kernel::state::{AuditConfig, Opcode, Sqe, Uptr};
 use filename_refcount::kernel::task::Syscall;
 use filename_refcount::{run, Era, Kind, KindSet, RunOptions, Scenario, Schedule};
 
+mod common;
+use common::open;
+
 type U = (&'static str, &'static str, i32);
 
 fn updates(sc: &Scenario, era: Era) -> (Vec<(String, &'static str, i32)>, Vec<Kind>) {
@@ -34,15 +37,6 @@ fn check(sc: &Scenario, expected: &[U]) {
             .collect();
         assert_eq!(ups, want, "refcount updates in {era}");
         assert_eq!(kinds, vec![], "refcount violations in {era}");
-    }
-}
-
-fn open(path: u8) -> Sqe {
-    Sqe {
-        op: Opcode::Openat,
-        path: Uptr(path),
-        exists: true,
-        ..Sqe::default()
     }
 }
 

@@ -9,6 +9,9 @@ use filename_refcount::kernel::state::{AuditConfig, Opcode, Sqe, Uptr};
 use filename_refcount::kernel::task::Syscall;
 use filename_refcount::{run, Era, KindSet, RunOptions, Scenario, Schedule};
 
+mod common;
+use common::open;
+
 /// Every refcount event: (thread, function, value after), with `-1` for
 /// a free (7.0 frees the last reference without storing 0).
 fn events(sc: &Scenario) -> Vec<(String, &'static str, i32)> {
@@ -48,15 +51,6 @@ fn check(sc: &Scenario, want: &[(&str, &str, i32)]) {
         .map(|&(t, f, v)| (t.to_string(), f, v))
         .collect();
     assert_eq!(events(sc), want);
-}
-
-fn open(path: u8) -> Sqe {
-    Sqe {
-        op: Opcode::Openat,
-        path: Uptr(path),
-        exists: true,
-        ..Sqe::default()
-    }
 }
 
 const DELAYED: &str = "delayed_getname";

@@ -1,6 +1,18 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use filename_refcount::kernel::state::{Opcode, Sqe, Uptr};
+
+/// An OPENAT SQE of an existing file at path `p<path>`, no flags.
+pub fn open(path: u8) -> Sqe {
+    Sqe {
+        op: Opcode::Openat,
+        path: Uptr(path),
+        exists: true,
+        ..Sqe::default()
+    }
+}
+
 /// xorshift64: small, seeded, deterministic (tests only; nothing on the
 /// fuzzing path draws randomness).
 pub struct Rng(u64);
