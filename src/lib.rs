@@ -12,6 +12,29 @@
 //! The [`kernel`] module models the kernel functions themselves and knows
 //! nothing of fuzzing; each of its functions names the kernel file and
 //! function it follows.
+//!
+//! # Example
+//!
+//! The seed document's interleaving, written in the text format, fails the
+//! 5.16 target with the kernel's BUG and passes the 6.6 one:
+//!
+//! ```
+//! use filename_refcount::harness::{check, Input, Target};
+//! use filename_refcount::text::{parse, Parsed};
+//!
+//! let text = "audit rules
+//! syscall io_uring_enter
+//!   sqe openat p0 exists creat async
+//! schedule S*8 W1*10 S W1*
+//! ";
+//! let Ok(Parsed::Scenario(_, scenario)) = parse(text) else {
+//!     panic!("a scenario-level text");
+//! };
+//! let input = Input::Scenario(scenario);
+//! let failure = check(Target::ScenarioV5_16, &input).unwrap_err();
+//! assert!(failure.report.contains("kernel BUG at fs/namei.c:262"));
+//! assert!(check(Target::ScenarioV6_6, &input).is_ok());
+//! ```
 #![deny(missing_docs)]
 
 pub mod decode;
