@@ -13,7 +13,7 @@
 
 use super::era::Era;
 use super::state::{
-    AnamePtr, EntryChange, EntryId, FileId, KernelState, NameType, ReqId, Sqe, Tid,
+    AnamePtr, AuditName, EntryChange, EntryId, FileId, KernelState, NameType, ReqId, Sqe, Tid,
 };
 use crate::oracle::{Holder, Oracle, Site};
 use crate::trace::{Trace, TraceStep};
@@ -569,51 +569,55 @@ impl Machine {
         .await
     }
 
+    /// A step that makes entry `e` no longer the one any existing `aname`
+    /// pointed to: `apply` changes it, its generation moves on, and the
+    /// oracle learns who did it.
+    async fn change_entry(
+        &self,
+        t: Tid,
+        op: Op,
+        e: EntryId,
+        change: EntryChange,
+        apply: impl FnOnce(&mut AuditName) + Unpin,
+    ) {
+        self.step(t, op, move |w| {
+            let n = w.k.entry_mut(e);
+            apply(n);
+            n.gen += 1;
+            n.last_change = Some(change);
+            let site = w.site(t);
+            w.oracle.on_entry_change(e, site);
+            w.record(t, op, None, None);
+        })
+        .await
+    }
+
     /// `memset(aname, 0, …)` of a preallocated slot by `audit_alloc_name`.
     pub async fn entry_memset(&self, t: Tid, e: EntryId, ty: NameType) {
-        self.step(t, Op::EntryMemset(e), move |w| {
-            let n = w.k.entry_mut(e);
+        let reuse = move |n: &mut AuditName| {
             n.ty = ty;
             n.name = None;
             n.ino = None;
             n.should_free = false;
-            n.gen += 1;
-            n.last_change = Some(EntryChange::Reused);
             n.linked = true;
-            let site = w.site(t);
-            w.oracle.on_entry_change(e, site);
-            w.record(t, Op::EntryMemset(e), None, None);
-        })
-        .await
+        };
+        self.change_entry(t, Op::EntryMemset(e), e, EntryChange::Reused, reuse)
+            .await
     }
 
     /// `list_del(&n->list)`: the entry leaves its context's list; from now
     /// on an access through a filename's `aname` reaches a reset entry.
     pub async fn entry_unlink(&self, t: Tid, e: EntryId) {
-        self.step(t, Op::EntryUnlink(e), move |w| {
-            let n = w.k.entry_mut(e);
-            n.linked = false;
-            n.gen += 1;
-            n.last_change = Some(EntryChange::Reset);
-            let site = w.site(t);
-            w.oracle.on_entry_change(e, site);
-            w.record(t, Op::EntryUnlink(e), None, None);
-        })
-        .await
+        let unlink = |n: &mut AuditName| n.linked = false;
+        self.change_entry(t, Op::EntryUnlink(e), e, EntryChange::Reset, unlink)
+            .await
     }
 
     /// `kfree(n)` of a kzalloc'd `audit_names`.
     pub async fn entry_free(&self, t: Tid, e: EntryId) {
-        self.step(t, Op::EntryFree(e), move |w| {
-            let n = w.k.entry_mut(e);
-            n.freed = true;
-            n.gen += 1;
-            n.last_change = Some(EntryChange::Freed);
-            let site = w.site(t);
-            w.oracle.on_entry_change(e, site);
-            w.record(t, Op::EntryFree(e), None, None);
-        })
-        .await
+        let free = |n: &mut AuditName| n.freed = true;
+        self.change_entry(t, Op::EntryFree(e), e, EntryChange::Freed, free)
+            .await
     }
 
     /// `io_queue_async_work`: append `r` to the io-wq list.
