@@ -41,7 +41,7 @@
 #   2  usage error
 #   3  tmin: a regression was written but its `# expect:` line needs the
 #      kinds filled in by hand (the replay CLI gave none)
-#   4  tmin: the crash is in a v6.6 refcount target, which must never fail;
+#   4  tmin: the crash is in a target that must never fail;
 #      it is a bug to fix, not a regression to store (tests/corpus.rs
 #      rejects such files), so nothing was written
 set -euo pipefail
