@@ -535,3 +535,24 @@ fn ops_example_in_both_eras_and_round_trip() {
     assert!(v["scenario"].is_null());
     assert_eq!(v["program"]["threads"][1]["ops"][2]["op"], "audit_getname");
 }
+
+/// Raw bytes carry no level, but cargo fuzz keeps each target's corpus and
+/// artifacts in a directory named after it: a raw file from a directory of
+/// the other level is refused; one from the same level (a v5.16 crash
+/// replayed under v6.6, say) is fine.
+#[test]
+fn raw_file_from_another_levels_directory_is_refused() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let scenario_file = format!("{root}/corpus/scenario_v6_6/seed-e-renameat");
+    let o = run(&["replay", "--target", "ops_v6_6", &scenario_file]);
+    assert_error(
+        &o,
+        "this raw input is in the directory of target scenario_v6_6, which takes \
+         scenario-level inputs, but target ops_v6_6 takes operation-level inputs",
+    );
+    let o = run(&["decode", "--level", "ops", &scenario_file]);
+    assert_error(&o, "but --level ops was given");
+    let v5_file = format!("{root}/corpus/scenario_v5_16/seed-e-renameat");
+    let o = run(&["replay", "--target", "scenario_v6_6", &v5_file]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}

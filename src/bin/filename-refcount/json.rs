@@ -1,4 +1,4 @@
-//! `replay --json`: one document per file (schema in docs/cli.md).
+//! `replay --json`: one document per file (schema in README.md, "JSON output").
 
 use crate::load::level_name;
 use crate::replay::{kinds_list, object_label, role_name, thread_status, Replayed, StepView};

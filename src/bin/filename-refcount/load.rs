@@ -143,6 +143,16 @@ fn wrong_level(file: &str, have: Level, sel: &Selection) -> CliError {
     )
 }
 
+/// The target whose directory (`corpus/<target>/`, `fuzz/artifacts/<target>/`)
+/// holds `file`, if any: the innermost directory named after a target.
+fn path_target(file: &str) -> Option<Target> {
+    let parent = Path::new(file).parent()?;
+    parent
+        .components()
+        .rev()
+        .find_map(|c| Target::from_name(&c.as_os_str().to_string_lossy()))
+}
+
 /// The input a source holds, checked against the target / level flags;
 /// with the text's `kernel` line.
 pub fn input(
@@ -168,6 +178,22 @@ pub fn input(
                     ),
                 ));
             };
+            if let Some(dir) = path_target(file).filter(|t| t.level() != level) {
+                // Raw bytes carry no level, but cargo fuzz keeps each
+                // target's corpus and artifacts in a directory named after
+                // it: a file from another level's directory is a mistake.
+                return Err(CliError::file(
+                    file,
+                    format!(
+                        "this raw input is in the directory of target {dir}, which takes {} inputs, but {}",
+                        level_words(dir.level()),
+                        match sel.target {
+                            Some(t) => format!("target {t} takes {} inputs", level_words(level)),
+                            None => format!("--level {} was given", level_name(level)),
+                        }
+                    ),
+                ));
+            }
             return Ok((Input::decode(level, &bytes), None));
         }
     };

@@ -4,7 +4,7 @@
 //! Every subcommand goes through the library functions the fuzz targets
 //! use: [`Input::decode`] for raw bytes, `text::parse` for the text format,
 //! [`Input::run`] / `harness::check` to run, `report::explain` to explain.
-//! Usage, exit codes and the JSON schema are in `docs/cli.md`.
+//! Usage, exit codes and the JSON schema are in README.md.
 
 mod error;
 mod fsio;
@@ -16,7 +16,7 @@ mod swimlane;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use error::CliError;
-use filename_refcount::harness::{Input, Level, Target};
+use filename_refcount::harness::{Level, Target};
 use filename_refcount::{Era, KindSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -378,15 +378,16 @@ fn encode_cmd(a: &EncodeArgs) -> Result<(), CliError> {
 
 fn decode_cmd(a: &DecodeArgs) -> Result<(), CliError> {
     let sel = a.select.resolve()?;
-    let Some(level) = sel.level else {
+    if sel.level.is_none() {
         return Err(CliError::plain(format!(
             "decode needs --target NAME or --level scenario|ops (raw inputs do not say their \
              level); targets: {}",
             load::target_names()
         )));
-    };
+    }
     let bytes = load::read(&a.file)?;
-    let input = Input::decode(level, &bytes);
+    let file = a.file.display().to_string();
+    let (input, _) = load::input(&file, load::Source::Raw(bytes, None), &sel)?;
     let text = input.to_text(a.kernel);
     match &a.output {
         Some(out) => fsio::write_atomic(out, text.as_bytes()),
