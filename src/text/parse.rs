@@ -180,6 +180,17 @@ fn number(s: &str) -> Option<u64> {
     Some(s.parse::<u64>().unwrap_or(u64::MAX))
 }
 
+/// `workers N` / `threads N`: one count from 1 to `max`, nothing after it.
+fn count(line: &Line<'_>, what: &str, max: u8) -> Result<u8> {
+    let w = line.arg(1, &format!("number of {what} (1 to {max})"))?;
+    let n = match number(w.text) {
+        Some(n) if (1..=max as u64).contains(&n) => n as u8,
+        _ => return Err(w.err(format!("{what} must be 1 to {max}, found {}", w.text))),
+    };
+    line.end(2)?;
+    Ok(n)
+}
+
 fn path(w: Word<'_>) -> Result<Uptr> {
     let last = MAX_UPTRS - 1;
     match w.text.strip_prefix('p').and_then(number) {
@@ -359,32 +370,12 @@ impl<'a> State<'a> {
             }
             "workers" => {
                 once(&self.workers, "workers", d)?;
-                let w = line.arg(1, &format!("number of workers (1 to {MAX_WORKERS})"))?;
-                let n = match number(w.text) {
-                    Some(n) if (1..=MAX_WORKERS as u64).contains(&n) => n as u8,
-                    _ => {
-                        return Err(w.err(format!(
-                            "workers must be 1 to {MAX_WORKERS}, found {}",
-                            w.text
-                        )))
-                    }
-                };
-                line.end(2)?;
+                let n = count(line, "workers", MAX_WORKERS)?;
                 self.workers = Some((line.no, n));
             }
             "threads" => {
                 once(&self.threads, "threads", d)?;
-                let w = line.arg(1, &format!("number of threads (1 to {MAX_OPS_THREADS})"))?;
-                let n = match number(w.text) {
-                    Some(n) if (1..=MAX_OPS_THREADS as u64).contains(&n) => n as u8,
-                    _ => {
-                        return Err(w.err(format!(
-                            "threads must be 1 to {MAX_OPS_THREADS}, found {}",
-                            w.text
-                        )))
-                    }
-                };
-                line.end(2)?;
+                let n = count(line, "threads", MAX_OPS_THREADS)?;
                 self.threads = Some((line.no, n));
             }
             "syscall" => self.syscall(line, d)?,

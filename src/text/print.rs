@@ -2,7 +2,7 @@
 
 use crate::input::{OpsInput, ScenarioInput};
 use crate::kernel::era::Era;
-use crate::kernel::state::Sqe;
+use crate::kernel::state::{AuditConfig, Sqe};
 use crate::kernel::task::Syscall;
 use crate::ops::OpStep;
 use crate::program::Schedule;
@@ -70,6 +70,17 @@ fn sqe_text(out: &mut String, sqe: &Sqe) {
     out.push('\n');
 }
 
+/// The lines both levels start with: a comment naming the level, the
+/// `kernel` line when `era` is given, and `audit`.
+fn header(level: &str, era: Option<Era>, audit: AuditConfig) -> String {
+    let mut out = format!("# filename-refcount {level}\n");
+    if let Some(era) = era {
+        writeln!(out, "kernel {era}").ok();
+    }
+    writeln!(out, "audit {}", audit.as_str()).ok();
+    out
+}
+
 /// A scenario input as text; `era` adds a `kernel` line.
 pub fn scenario_to_text(input: &ScenarioInput, era: Option<Era>) -> String {
     let ScenarioInput { scenario, schedule } = input;
@@ -79,11 +90,7 @@ pub fn scenario_to_text(input: &ScenarioInput, era: Option<Era>) -> String {
         workers,
         syscalls,
     } = scenario;
-    let mut out = String::from("# filename-refcount scenario\n");
-    if let Some(era) = era {
-        writeln!(out, "kernel {era}").ok();
-    }
-    writeln!(out, "audit {}", audit.as_str()).ok();
+    let mut out = header("scenario", era, *audit);
     writeln!(out, "sqpoll {}", if *sqpoll { "yes" } else { "no" }).ok();
     writeln!(out, "workers {workers}").ok();
     for sc in syscalls {
@@ -121,11 +128,7 @@ pub fn ops_to_text(input: &OpsInput, era: Option<Era>) -> String {
         ops,
         schedule,
     } = input;
-    let mut out = String::from("# filename-refcount ops\n");
-    if let Some(era) = era {
-        writeln!(out, "kernel {era}").ok();
-    }
-    writeln!(out, "audit {}", audit.as_str()).ok();
+    let mut out = header("ops", era, *audit);
     writeln!(out, "threads {threads}").ok();
     for (t, op) in ops {
         write!(out, "op T{t} ").ok();
